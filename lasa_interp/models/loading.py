@@ -141,13 +141,13 @@ class LasaModel:
         )
 
 
-def _unwrap(obj: Any) -> tuple[nn.Module, Any] | None:
-    """The HF model and tokenizer inside a TransformerLens bridge or an nnsight LanguageModel."""
+def _unwrap(obj: Any) -> tuple[nn.Module, Any, str] | None:
+    """The HF model, tokenizer and backend name of a TransformerLens bridge or an nnsight LanguageModel."""
     module = type(obj).__module__
     if module.startswith("transformer_lens"):
-        return obj.original_model, obj.tokenizer
+        return obj.original_model, obj.tokenizer, "transformer_lens"
     if module.startswith("nnsight"):
-        return obj._model, obj.tokenizer
+        return obj._module, obj.tokenizer, "nnsight"
     return None
 
 
@@ -171,13 +171,14 @@ def load_model(
         if dtype is not None or device is not None:
             model.hf_model.to(device=device, dtype=_as_dtype(dtype))
         return model
+    wrapper = None
     if isinstance(name_or_path, str | Path):
         device = torch.device(device) if device is not None else default_device()
         dtype = _as_dtype(dtype) or default_dtype(device)
         hf_model, tok, name = _load_from_name(str(name_or_path), tokenizer, trust_remote_code, dtype, hf_kwargs)
     else:
         unwrapped = _unwrap(name_or_path)
-        hf_model, tok = unwrapped if unwrapped else (name_or_path, tokenizer)
+        hf_model, tok, wrapper = unwrapped if unwrapped else (name_or_path, tokenizer, None)
         if not isinstance(hf_model, nn.Module):
             raise TypeError(f"Cannot load a model from {type(name_or_path).__name__}; pass an alias, id, path or model.")
         if tok is None:
@@ -188,7 +189,10 @@ def load_model(
         dtype = _as_dtype(dtype) or first.dtype
     hf_model.to(device=device, dtype=dtype)
     hf_model.eval()
-    return LasaModel(hf_model=hf_model, tokenizer=tok, name=name)
+    model = LasaModel(hf_model=hf_model, tokenizer=tok, name=name)
+    if wrapper:
+        model.backends[wrapper] = name_or_path  # reuse the caller's wrapper for that backend
+    return model
 
 
 def _as_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
