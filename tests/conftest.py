@@ -25,11 +25,6 @@ def gemma():
     return li.load_model("gemma-3-270m", dtype=torch.float32)
 
 
-@pytest.fixture(scope="session")
-def qwen():
-    return li.load_model("qwen2.5-coder-0.5b-instruct", dtype=torch.float32)
-
-
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     """Largest per-vector relative L2 error (float32 states can hold values ~2e4, so absolute 1e-4 is below one ulp)."""
     return ((a - b).norm(dim=-1) / b.norm(dim=-1).clamp_min(1e-6)).max().item()
