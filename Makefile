@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml constraints.txt requirements-models.txt
 
 install: $(STAMP)
 
-## The main job on the default bundled model.
+## The main job: find_bottleneck on the default bundled model; writes results/bottleneck/.
 demo: $(STAMP)
-	$(BIN)/lasa-interp demo
+	$(BIN)/lasa-interp bottleneck --out results/bottleneck
 
 ## The test suite (real bundled models; ~1 min to build their float copies on first run).
 test: $(STAMP)
@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cache.py
+	$(BIN)/python benchmarks/bench_geometry.py
 
 ## The 1.5B safety model (about 1 GB of packages).
 models-all: $(STAMP)

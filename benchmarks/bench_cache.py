@@ -20,12 +20,13 @@ import torch
 import lasa_interp as li
 from lasa_interp.cache.backends import nnsight_model, transformer_lens_bridge
 from lasa_interp.cache.inputs import batches, encode
-from lasa_interp.cli import DEMO_SENTENCES
+from lasa_interp.data import load_flores
 
 
 def make_texts(n: int) -> list[str]:
-    pool = [t for ts in DEMO_SENTENCES.values() for t in ts]
-    return [" ".join(pool[(i + k) % len(pool)] for k in range(1 + i % 4)) for i in range(n)]
+    """``n`` FLORES-200 sentences, round-robin over the 10 MultiJail languages."""
+    frame = load_flores(n_items=-(-n // 10))
+    return frame.sort_values(["item_id", "lang"])["text"].head(n).tolist()
 
 
 def timed(runs: dict, repeats: int) -> dict[str, float]:

