@@ -15,7 +15,7 @@ from ..models import LasaModel, load_model
 from .criteria import bootstrap_layers, check_criterion, combine, lasa_samples
 from .result import BottleneckResult
 
-DEFAULT_MODEL = "gemma-3-270m"  # the clearest small-model bottleneck measured (README table)
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"  # the most stable small-model bottleneck measured (README)
 ALL_METRICS = ("silhouette", "probe", "cka", "retrieval")
 
 

@@ -44,13 +44,11 @@ def layer_map(result) -> "go.Figure":  # noqa: F821
                 customdata=part[["ci_low", "ci_high", "depth"]].to_numpy(),
                 hovertemplate="%{y:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}] depth %{customdata[2]:.0%}",
             ), row=row, col=1)
-    for row in (1, 2):
-        fig.add_vline(x=result.layer, line=dict(color="#555", dash="dash"), row=row, col=1)
-    fig.add_annotation(
-        x=result.layer, y=1.0, yref="paper", text=f"bottleneck: layer {result.layer} ({result.depth:.0%})",
-        showarrow=False, yanchor="bottom", font=dict(size=12),
-    )
+    marker = dict(x=result.layer, line=dict(color="#555", dash="dash"), col=1)
+    fig.add_vline(**marker, row=1, annotation_text=f"bottleneck: layer {result.layer} ({result.depth:.0%})",
+                  annotation_position="bottom right")
+    fig.add_vline(**marker, row=2)
     fig.update_xaxes(title_text="layer (output of decoder block)", row=2, col=1)
     fig.update_layout(title=f"{result.info.get('model', '')} — criterion {result.criterion!r}, "
                             f"stability {result.stability:.0%}")
-    return apply_style(fig, height=640)
+    return apply_style(fig, height=720)
