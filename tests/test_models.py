@@ -93,3 +93,18 @@ def test_tiny_architectures_load_and_cache(arch, smollm):
         for layer in range(model.n_layers - 1):  # the last entry of hidden_states is after the final norm
             torch.testing.assert_close(cache["last"][layer, j], hidden[layer + 1][0, -1], atol=1e-4, rtol=1e-4)
 
+
+
+def test_unwritable_model_cache_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("LASA_INTERP_CACHE", str(blocker / "cache"))
+    with pytest.raises(PermissionError, match="LASA_INTERP_CACHE"):
+        ensure_float_copy(BUNDLED["smollm2-135m-instruct"])
+
+
+def test_converting_a_loaded_model_refreshes_its_identity(smollm):
+    model = li.load_model(tiny_model("llama", len(smollm.tokenizer)), tokenizer=smollm.tokenizer)
+    before = model.fingerprint
+    li.load_model(model, dtype=torch.bfloat16)
+    assert model.dtype == torch.bfloat16 and model.fingerprint != before

@@ -170,6 +170,8 @@ def load_model(
         model = name_or_path
         if dtype is not None or device is not None:
             model.hf_model.to(device=device, dtype=_as_dtype(dtype))
+            model.__dict__.pop("fingerprint", None)  # the weights' identity changed with them
+            model.backends.clear()  # wrappers built on the old copy
         return model
     wrapper = None
     if isinstance(name_or_path, str | Path):
