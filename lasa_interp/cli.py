@@ -33,6 +33,23 @@ def bottleneck_command(args: argparse.Namespace) -> None:
         print(f"\nWrote {out}/layer_map.html, metrics.csv, scores.csv and result/ (BottleneckResult.load).")
 
 
+def figures_command(args: argparse.Namespace) -> None:
+    """Write every paper figure from the saved analysis (``--analysis``, default OUT/analysis); compute it if absent."""
+    from .plots.analysis import load_or_run_analysis
+    from .plots.paper import write_paper_figures
+
+    out = Path(args.out)
+    where = Path(args.analysis) if args.analysis else out / "analysis"
+    if not where.exists():
+        print(f"No saved analysis at {where}: running it on {args.model} (saved there for the next run).")
+    analysis = load_or_run_analysis(
+        where, args.model, languages=args.languages, n_items=args.n_items, seed=args.seed, progress=True,
+    )
+    paths = write_paper_figures(analysis, out, formats=args.formats.split(","))
+    print(f"{analysis.result!r} of {analysis.model}; wrote {len(paths)} files:")
+    print("\n".join(f"  {path}" for path in paths))
+
+
 def _print_table(frame, title: str) -> None:
     try:
         from rich.console import Console
@@ -84,12 +101,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="directory for layer_map.html, metrics.csv, scores.csv, result/")
+    p_fig = sub.add_parser("figures", help="regenerate the paper figures from a saved analysis (computed if absent)")
+    p_fig.add_argument("--model", default=DEFAULT_MODEL, help=f"bundled alias, HF id or path (default {DEFAULT_MODEL})")
+    p_fig.add_argument("--out", default="figures", help="directory for the figures (default figures/)")
+    p_fig.add_argument("--analysis", default=None, help="saved analysis directory (default OUT/analysis)")
+    p_fig.add_argument("--formats", default="html,png,pdf", help="comma-separated: html, json, png, pdf")
+    p_fig.add_argument("--languages", default=None, help="comma-separated codes, used when computing (default: 10)")
+    p_fig.add_argument("--n-items", type=int, default=60)
+    p_fig.add_argument("--seed", type=int, default=0)
     p_models = sub.add_parser("models", help="list or install bundled models")
     p_models.add_argument("action", choices=["list", "install"])
     p_models.add_argument("aliases", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "bottleneck":
         bottleneck_command(args)
+    elif args.command == "figures":
+        figures_command(args)
     else:
         models_command(args.action, args.aliases)
 

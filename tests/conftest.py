@@ -28,3 +28,9 @@ def gemma():
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     """Largest per-vector relative L2 error (float32 states can hold values ~2e4, so absolute 1e-4 is below one ulp)."""
     return ((a - b).norm(dim=-1) / b.norm(dim=-1).clamp_min(1e-6)).max().item()
+
+
+def hook_snapshot(model) -> list[dict]:
+    """Every hook on the decoder stack and its blocks (transformers keeps its own after output_hidden_states)."""
+    modules = [model.decoder, *model.layers]
+    return [dict(m._forward_hooks) | dict(m._forward_pre_hooks) for m in modules]

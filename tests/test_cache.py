@@ -9,7 +9,7 @@ import torch
 
 import lasa_interp as li
 from lasa_interp.cache import CorruptShardError
-from tests.conftest import PARALLEL, TEXTS, rel_err
+from tests.conftest import PARALLEL, TEXTS, hook_snapshot, rel_err
 
 
 def _one_at_a_time(model, texts, **kw):
@@ -72,11 +72,6 @@ def test_only_needed_blocks_run_and_never_the_lm_head(smollm):
             h.remove()
 
 
-def _hooks(model):
-    """All hooks on the decoder blocks (transformers may keep its own, e.g. after output_hidden_states)."""
-    return [dict(layer._forward_hooks) | dict(layer._forward_pre_hooks) for layer in model.layers]
-
-
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
 def test_hooks_removed_after_an_exception_mid_batch(smollm, error):
     seen = {"n": 0}
@@ -86,14 +81,14 @@ def test_hooks_removed_after_an_exception_mid_batch(smollm, error):
         if seen["n"] == 2:
             raise error("boom")
 
-    before = _hooks(smollm)
+    before = hook_snapshot(smollm)
     handle = smollm.layers[3].register_forward_pre_hook(explode)
     try:
         with pytest.raises(error):
             li.cache_activations(smollm, TEXTS, batch_size=2)
     finally:
         handle.remove()
-    assert seen["n"] == 2 and _hooks(smollm) == before
+    assert seen["n"] == 2 and hook_snapshot(smollm) == before
 
 
 def test_chat_template_and_truncation(smollm):

@@ -23,7 +23,8 @@ class _StopForward(Exception):
     """Raised from the last needed hook so that later blocks and the LM head never run."""
 
 
-def _block_output(output) -> torch.Tensor:
+def block_states(output) -> torch.Tensor:
+    """The residual stream in a decoder block's output (a tensor, or the first item of a tuple)."""
     return output[0] if isinstance(output, tuple) else output
 
 
@@ -33,7 +34,7 @@ def run_torch(model: LasaModel, batch: Batch, layers: list[int], sink: Sink) -> 
 
     def make_hook(layer: int):
         def hook(_module, _args, output):
-            sink(layer, _block_output(output))
+            sink(layer, block_states(output))
             if layer == last:
                 raise _StopForward
 
@@ -123,7 +124,7 @@ def run_nnsight(model: LasaModel, batch: Batch, layers: list[int], sink: Sink) -
             saved[layer] = blocks[layer].output.save()
         tracer.stop()
     for layer in layers:
-        sink(layer, _block_output(saved[layer]))
+        sink(layer, block_states(saved[layer]))
 
 
 BACKENDS: dict[str, Callable[[LasaModel, Batch, list[int], Sink], None]] = {
