@@ -20,7 +20,7 @@ def bottleneck_command(args: argparse.Namespace) -> None:
         criterion=args.criterion, preprocess=args.preprocess, n_boot=args.n_boot, seed=args.seed,
         batch_size=args.batch_size, progress=True,
     )
-    _print_table(result.scores.drop(columns=["selected"]).round(3), f"Layer scores ({result.criterion})")
+    _print_table(result.scores.drop(columns=["selected"]), f"Layer scores ({result.criterion})")
     print(result.summary())
     print("\nPer language at the bottleneck:")
     print(result.per_language().round(3).to_string(index=False))
@@ -56,13 +56,13 @@ def _print_table(frame, title: str) -> None:
         from rich.table import Table
     except ImportError:
         print(title)
-        print(frame.to_string(index=False))
+        print(frame.round(3).to_string(index=False))
         return
     table = Table(title=title)
     for column in frame.columns:
         table.add_column(str(column), justify="right")
     for row in frame.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
     Console().print(table)
 
 
