@@ -50,7 +50,12 @@ def encode(tokenizer, texts: Sequence[str], chat_template: bool = False, max_len
     """Tokenise ``texts``; with ``chat_template`` each text becomes one user turn plus the generation prompt."""
     if chat_template:
         if not getattr(tokenizer, "chat_template", None):
-            raise ValueError("This tokenizer has no chat template; pass chat_template=False.")
+            raise ValueError(
+                "This model's tokenizer has no chat template. Set one with model.tokenizer.chat_template = "
+                "'<Jinja template>' (e.g. the template of the model's instruct variant), pass it as "
+                "chat_template='<Jinja template>' where a function takes a string, or pass chat_template=False "
+                "to use the raw text."
+            )
         rendered = [
             tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
             for t in texts

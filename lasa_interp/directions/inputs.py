@@ -29,16 +29,6 @@ def resolve_layer(model: LasaModel, layer: int | str | BottleneckResult) -> int:
     return model.resolve_layers(layer)[0]
 
 
-def check_chat_template(model: LasaModel, chat_template: bool) -> None:
-    """Raise, saying how to fix it, when prompts should be chat-formatted but the tokenizer has no template."""
-    if chat_template and not model.chat_template:
-        raise ValueError(
-            f"{model.name} has no chat template, and safety states are read at the last token of a chat prompt. "
-            "Set one with model.tokenizer.chat_template = '<Jinja template>' (e.g. the template of the model's "
-            "instruct variant), or pass chat_template=False to use the raw request text."
-        )
-
-
 def request_frame(
     data: pd.DataFrame | None, languages: str | Iterable[str] | None, split: str, n_items: int | None, seed: int
 ) -> pd.DataFrame:
@@ -91,7 +81,6 @@ def prompt_states(
     model: LasaModel, frame: pd.DataFrame, layers: Sequence[int], chat_template: bool, batch_size: int, progress: bool | None
 ) -> ActivationCache:
     """Last-prompt-token states of ``frame``'s requests at ``layers`` (chat template applied when asked)."""
-    check_chat_template(model, chat_template)
     return cache_activations(
         model, frame, layers=list(layers), pooling="last", chat_template=chat_template, batch_size=batch_size,
         progress=progress,

@@ -34,17 +34,11 @@ def entered(intervention: Intervention) -> ContextManager:
 
 
 def chat_tokenizer(model: LasaModel, chat_template: bool | str) -> Any:
-    """The model's tokenizer, checked for a chat template, or a copy of it using the template string given."""
+    """The model's tokenizer, or a copy of it using the template string given (``encode`` checks there is one)."""
     if isinstance(chat_template, str):
         tokenizer = copy.copy(model.tokenizer)
         tokenizer.chat_template = chat_template
         return tokenizer
-    if chat_template and not model.chat_template:
-        raise ValueError(
-            f"{model.name} has no chat template. Pass one as a Jinja string, e.g. chat_template="
-            "\"{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\\n{% endfor %}"
-            "{% if add_generation_prompt %}assistant: {% endif %}\", or chat_template=False to feed the raw prompt."
-        )
     return model.tokenizer
 
 
