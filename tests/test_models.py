@@ -33,6 +33,9 @@ def test_float_copy_matches_the_gguf_model(smollm):
     ids = smollm.tokenizer("The capital of France is", return_tensors="pt")
     with torch.no_grad():
         assert torch.equal(direct(**ids).logits, smollm.hf_model(**ids).logits)
+    # A plain model: no GGUF quantizer comes back with it (it would block save_pretrained and training).
+    assert getattr(smollm.hf_model, "hf_quantizer", None) is None
+    assert "quantization_config" not in smollm.hf_model.config.to_dict()
 
 
 def test_wrong_hash_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):

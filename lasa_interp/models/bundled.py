@@ -167,7 +167,9 @@ def _dequantise(gguf_path: Path, out_dir: Path) -> None:
     quantised = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.float32, **kwargs)
     config = quantised.config
     config.architectures = config.architectures or [type(quantised).__name__]
-    # save_pretrained refuses GGUF-loaded models: rebuild a plain model with the same weights.
+    # save_pretrained refuses GGUF-loaded models: rebuild a plain model with the same weights,
+    # and drop the GGUF quantization config (reloading with it attaches a GGUF quantizer).
+    del config.quantization_config
     plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     plain.load_state_dict(quantised.state_dict())
     plain.save_pretrained(out_dir)
