@@ -11,6 +11,7 @@ from safetensors.torch import save_file
 import lasa_interp as li
 from lasa_interp.bottleneck import BottleneckResult
 from lasa_interp.data import load_polyrefuse, load_refusal_splits, load_safety_requests
+from lasa_interp.directions.probe import _classifier, calibrated_threshold
 from lasa_interp.directions import (
     Direction, diff_means, resolve_layer, safety_direction, safety_directions, train_safety_probe,
 )
@@ -105,6 +106,29 @@ def test_safety_probe_reports_every_language(smollm):
     with pytest.raises(ValueError, match="share"):
         data = load_safety_requests("train", "en", n_items=4)
         train_safety_probe(smollm, layer=LAYER, train_data=data, eval_data=data, progress=False)
+
+
+def test_calibrated_threshold_flags_the_target_share_of_harmless_rows():
+    """Known answer: one informative feature; the threshold leaves ~target_fpr of held-out harmless rows above it."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 200)
+    x = np.c_[labels * 3.0 + rng.normal(size=400), rng.normal(size=(400, 3))]
+    groups, probe = np.arange(400) % 100, _classifier("logreg", 0, 1.0)
+    thresholds = [calibrated_threshold(probe, x, labels, groups, fpr) for fpr in (0.02, 0.1, 0.3)]
+    assert thresholds[0] > thresholds[1] > thresholds[2]
+    fresh = np.c_[rng.normal(size=2000), rng.normal(size=(2000, 3))]  # new harmless rows
+    flagged = probe.fit(x, labels).predict_proba(fresh)[:, 1] >= thresholds[1]
+    assert 0.05 < flagged.mean() < 0.16
+    with pytest.raises(ValueError, match="at least 2 items"):
+        calibrated_threshold(probe, x, labels, np.zeros(400), 0.1)
+
+
+def test_probe_threshold_from_a_target_false_positive_rate(smollm):
+    probe = train_safety_probe(smollm, layer=LAYER, train_languages="en", eval_languages=["en"], n_items=10,
+                               n_eval_items=4, target_fpr=0.1, progress=False)
+    assert probe.threshold != 0.5 and 0 < probe.threshold < 1 and probe.info["target_fpr"] == 0.1
+    with pytest.raises(ValueError, match="target_fpr"):
+        train_safety_probe(smollm, layer=LAYER, target_fpr=1.5)
 
 
 def test_resolve_layer(smollm):

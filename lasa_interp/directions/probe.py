@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -78,6 +80,17 @@ def _classifier(method: str, seed: int, strength: float) -> Pipeline:
     raise ValueError(f"Unknown probe method {method!r}; choose from {PROBE_METHODS}.")
 
 
+def calibrated_threshold(
+    classifier: Pipeline, x: np.ndarray, labels: np.ndarray, groups: np.ndarray, target_fpr: float
+) -> float:
+    """The probability above which ``target_fpr`` of the harmless rows fall, from 5-fold cross-validated predictions."""
+    folds = min(5, len(set(groups)))
+    if folds < 2 or (labels == 0).sum() < 2:
+        raise ValueError("Calibrating the threshold needs at least 2 items and 2 harmless requests; add training data.")
+    probs = cross_val_predict(classifier, x, labels, groups=groups, cv=GroupKFold(folds), method="predict_proba")[:, 1]
+    return float(np.quantile(probs[labels == 0], 1 - target_fpr))
+
+
 def train_safety_probe(
     model: Any,
     layer: int | str | BottleneckResult = "bottleneck",
@@ -90,6 +103,7 @@ def train_safety_probe(
     eval_data: pd.DataFrame | None = None,
     strength: float = 0.05,
     threshold: float = 0.5,
+    target_fpr: float | None = None,
     seed: int = 0,
     chat_template: bool = True,
     batch_size: int = 16,
@@ -101,9 +115,15 @@ def train_safety_probe(
     ``train_data``; evaluation: its test split in ``eval_languages`` (default: all 13 with both
     kinds) or ``eval_data``. Train and evaluation items must not share an ``item_id`` in any
     language. ``method``: ``logreg`` (standardised logistic regression, C = ``strength``) or
-    ``mlp`` (one hidden layer of 64, L2 = 1/``strength``).
+    ``mlp`` (one hidden layer of 64, L2 = 1/``strength``). ``target_fpr`` replaces ``threshold``
+    by the one that flags that share of *harmless* training requests, measured on
+    cross-validated probabilities (5 folds grouped by item): a gate calibrated on data it did
+    not fit, as conditional steering needs (probabilities of a probe trained on a few languages
+    are often shifted in others).
     """
     model = model if isinstance(model, LasaModel) else load_model(model)
+    if target_fpr is not None and not 0 < target_fpr < 1:
+        raise ValueError(f"target_fpr must be in (0, 1), got {target_fpr!r}.")
     layer_id = resolve_layer(model, layer)
     classifier = _classifier(method, seed, strength)
     train = request_frame(train_data, train_languages, "train", n_items, seed)
@@ -117,14 +137,16 @@ def train_safety_probe(
         )
     both = pd.concat([train, test], ignore_index=True)
     states = prompt_states(model, both, [layer_id], chat_template, batch_size, progress)
-    x = states.at(layer_id)
-    classifier.fit(x[: len(train)].numpy(), train["label"].to_numpy())
+    x, labels = states.at(layer_id)[: len(train)].numpy(), train["label"].to_numpy()
+    if target_fpr is not None:
+        threshold = calibrated_threshold(classifier, x, labels, train["item_id"].astype(str).to_numpy(), target_fpr)
+    classifier.fit(x, labels)
     probe = SafetyProbe(
         classifier, layer=layer_id, model=model.name, method=method, threshold=threshold,
         info={
             "train_languages": list(dict.fromkeys(train["lang"])), "n_train": len(train), "n_eval": len(test),
-            "strength": strength, "seed": seed, "chat_template": chat_template,
+            "strength": strength, "seed": seed, "chat_template": chat_template, "target_fpr": target_fpr,
         },
     )
-    probe.report = probe.evaluate(x[len(train):], test, seen=probe.info["train_languages"])
+    probe.report = probe.evaluate(states.at(layer_id)[len(train):], test, seen=probe.info["train_languages"])
     return probe
