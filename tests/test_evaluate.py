@@ -79,6 +79,12 @@ def test_intervention_is_entered_around_generation_and_removed_after(smollm):
     same = generate_responses(smollm, texts, max_new_tokens=6, intervention=scrambled(smollm))  # a context manager object
     assert same["response"].tolist() == changed["response"].tolist()
     assert generate_responses(smollm, texts, max_new_tokens=6)["response"].tolist() == plain
+    # An Intervention object is steered for the call, like the same steer block around it.
+    push = li.Intervention(li.Direction(torch.ones(smollm.d_model), 3, smollm.name, mean_norm=40.0), alpha=2.0)
+    by_object = generate_responses(smollm, texts, max_new_tokens=6, intervention=push)["response"].tolist()
+    with li.steer(smollm, push):
+        assert by_object == generate_responses(smollm, texts, max_new_tokens=6)["response"].tolist() != plain
+    assert hook_snapshot(smollm) == before
     with pytest.raises(TypeError, match="context manager"):
         generate_responses(smollm, texts, max_new_tokens=2, intervention=lambda: 3)
     with pytest.raises(TypeError, match="zero-argument callable"):

@@ -11,7 +11,7 @@ import torch
 
 from ..cache.inputs import as_texts, batches
 from ..models import LasaModel, load_model
-from .generate import Intervention, encode_prompts, entered
+from .generate import InterventionLike, encode_prompts, entered
 from .phrases import REFUSAL_OPENERS
 
 _TOKENS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -48,7 +48,7 @@ def refusal_first_tokens(tokenizer: Any) -> pd.DataFrame:
 def first_token_refusal(
     model: Any,
     prompts: Sequence[str] | pd.DataFrame,
-    intervention: Intervention = None,
+    intervention: InterventionLike = None,
     batch_size: int = 16,
     chat_template: bool | str = True,
     token_ids: Sequence[int] | None = None,
@@ -72,7 +72,7 @@ def first_token_refusal(
         raise ValueError("token_ids is empty: pass at least one refusal-opening token id, or None for the defaults.")
     targets = torch.tensor(chosen, device=model.device)
     scores, top = [0.0] * len(ids), [0] * len(ids)
-    with entered(intervention), torch.inference_mode():
+    with entered(intervention, model), torch.inference_mode():
         for batch in batches(ids, range(len(ids)), batch_size, model.tokenizer.pad_token_id, "left", model.device):
             logits = model.hf_model(
                 input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=batch.position_ids,

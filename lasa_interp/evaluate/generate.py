@@ -12,14 +12,18 @@ from tqdm.auto import tqdm
 
 from ..cache.inputs import as_texts, batches, encode
 from ..models import LasaModel, load_model
+from ..steer import Intervention, steer
 
-Intervention = Callable[[], ContextManager] | ContextManager | None
+InterventionLike = Intervention | Callable[[], ContextManager] | ContextManager | None
 
 
-def entered(intervention: Intervention) -> ContextManager:
-    """The context manager to run under: ``intervention`` itself, what it returns when called, or a no-op for None."""
+def entered(intervention: InterventionLike, model: LasaModel) -> ContextManager:
+    """The context manager to run under: ``steer(model, intervention)`` for an :class:`Intervention`, a context
+    manager itself, what a callable returns, or a no-op for None."""
     if intervention is None:
         return contextlib.nullcontext()
+    if isinstance(intervention, Intervention):
+        return steer(model, intervention)
     if hasattr(intervention, "__enter__") and hasattr(intervention, "__exit__"):
         return intervention
     if callable(intervention):
@@ -28,7 +32,7 @@ def entered(intervention: Intervention) -> ContextManager:
             return manager
         raise TypeError(f"intervention() returned {type(manager).__name__}, not a context manager.")
     raise TypeError(
-        f"intervention must be a context manager or a zero-argument callable returning one "
+        f"intervention must be a lasa_interp Intervention, a context manager or a zero-argument callable returning one "
         f"(e.g. lambda: steer(model, direction, alpha)), not {type(intervention).__name__}."
     )
 
@@ -59,7 +63,7 @@ def generate_responses(
     max_new_tokens: int = 48,
     batch_size: int = 16,
     chat_template: bool | str = True,
-    intervention: Intervention = None,
+    intervention: InterventionLike = None,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Greedy responses to ``prompts`` (a list or a DataFrame with ``text``; other columns are kept).
@@ -86,7 +90,7 @@ def generate_responses(
     )
     responses, n_new = [""] * len(ids), [0] * len(ids)
     bar = tqdm(total=len(ids), desc="generating", unit="prompt", disable=not (progress if progress is not None else len(ids) >= 64))
-    with bar, entered(intervention), torch.inference_mode():
+    with bar, entered(intervention, model), torch.inference_mode():
         for batch in batches(ids, range(len(ids)), batch_size, tokenizer.pad_token_id, "left", model.device):
             out = model.hf_model.generate(
                 input_ids=batch.input_ids, attention_mask=batch.attention_mask, generation_config=config

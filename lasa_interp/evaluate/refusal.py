@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from .generate import Intervention, generate_responses
+from .generate import InterventionLike, generate_responses
 from .judges import OUTCOMES, judge_phrases
 
 Judge = Callable[[Sequence[str], Sequence[str]], pd.DataFrame]
@@ -15,7 +15,7 @@ Judge = Callable[[Sequence[str], Sequence[str]], pd.DataFrame]
 def evaluate_refusal(
     model: Any,
     prompts: Sequence[str] | pd.DataFrame,
-    intervention: Intervention = None,
+    intervention: InterventionLike = None,
     judge: Judge | None = None,
     max_new_tokens: int = 48,
     batch_size: int = 16,
@@ -24,9 +24,9 @@ def evaluate_refusal(
 ) -> pd.DataFrame:
     """One row per prompt: its columns (``text``, ``lang``, ...), ``response``, token counts and the judge's columns.
 
-    Generation is batched greedy decoding (see :func:`generate_responses`) with ``intervention``
-    (a context manager, or a zero-argument callable returning one, e.g.
-    ``lambda: steer(model, direction, alpha)``) entered around it. ``judge(responses, prompts)``
+    Generation is batched greedy decoding (see :func:`generate_responses`) under ``intervention``:
+    an :class:`~lasa_interp.Intervention` (steered for the call), a context manager, or a
+    zero-argument callable returning one (e.g. ``lambda: steer(model, direction, alpha)``). ``judge(responses, prompts)``
     returns at least ``outcome`` (refusal / unsafe / other) and ``refused``; the default is
     :func:`judge_phrases`; a :class:`ModelJudge` fits too. Summarise with :func:`refusal_summary`.
     """

@@ -14,7 +14,7 @@ from ..directions import Direction
 from ..models import LasaModel, load_model
 from ..steer import MODES, steer
 from .first_token import first_token_refusal
-from .generate import Intervention
+from .generate import InterventionLike
 from .prompts import check_eval_prompts
 from .refusal import Judge, evaluate_refusal
 from .summary import _rate_rows, refusal_summary
@@ -27,7 +27,7 @@ BASELINE = "none"  # the ``mode`` of the rows without intervention
 def score_prompts(
     model: Any,
     prompts: pd.DataFrame,
-    intervention: Intervention = None,
+    intervention: InterventionLike = None,
     scorer: str = "first_token",
     judge: Judge | None = None,
     max_new_tokens: int = 48,

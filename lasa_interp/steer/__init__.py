@@ -1,5 +1,5 @@
 """Stage 5: interventions on the residual stream — activation addition, ablation, clamping, conditional steering."""
 
-from .interventions import MODES, POSITIONS, Steering, edit_states, steer
+from .interventions import MODES, POSITIONS, Intervention, Steering, edit_states, steer
 
-__all__ = ["MODES", "POSITIONS", "Steering", "edit_states", "steer"]
+__all__ = ["MODES", "POSITIONS", "Intervention", "Steering", "edit_states", "steer"]
