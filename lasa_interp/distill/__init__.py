@@ -15,6 +15,7 @@ from torch import nn
 from ..models import LasaModel, load_model
 from ..steer import Intervention
 from .export import describe, save_distilled
+from .report import DistillReport, distill_report
 
 METHODS = ("exact", "trained")
 
@@ -57,4 +58,4 @@ def distill(model: Any, intervention: Intervention, method: str = "exact", **kwa
     return edited
 
 
-__all__ = ["METHODS", "describe", "distill", "save_distilled"]
+__all__ = ["METHODS", "DistillReport", "describe", "distill", "distill_report", "save_distilled"]
