@@ -53,7 +53,9 @@ class ModelJudge:
     chat template, as Llama-Guard-style models expect. ``parse`` turns the answer (or a classifier's label name)
     into an outcome (default :func:`parse_verdict`); ``label_map`` maps classifier labels to
     outcomes directly. An answer that names no outcome counts as ``other`` with ``parsed=False``.
-    Small local models are weak judges (the bundled 1.5B model is usable, the 0.5B barely).
+    Small local models are weak judges: the bundled 1.5B model, reading
+    150 of its own MultiJail replies, called 146 of them refusals (Cohen's kappa 0.05 against
+    the phrase judge); bring a real judge (e.g. a Llama-Guard-style model) for measurements.
     """
 
     def __init__(
