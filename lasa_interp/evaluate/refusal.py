@@ -26,9 +26,10 @@ def evaluate_refusal(
 
     Generation is batched greedy decoding (see :func:`generate_responses`) under ``intervention``:
     an :class:`~lasa_interp.Intervention` (steered for the call), a context manager, or a
-    zero-argument callable returning one (e.g. ``lambda: steer(model, direction, alpha)``). ``judge(responses, prompts)``
-    returns at least ``outcome`` (refusal / unsafe / other) and ``refused``; the default is
-    :func:`judge_phrases`; a :class:`ModelJudge` fits too. Summarise with :func:`refusal_summary`.
+    zero-argument callable returning one (e.g. ``lambda: steer(model, direction, alpha)``).
+    ``judge(responses, prompts)`` returns at least ``outcome`` (refusal / unsafe / other) and
+    ``refused``; the default is :func:`judge_phrases`; a :class:`ModelJudge` fits too. Summarise
+    with :func:`refusal_summary`.
     """
     generated = generate_responses(
         model, prompts, max_new_tokens, batch_size, chat_template=chat_template, intervention=intervention, progress=progress
