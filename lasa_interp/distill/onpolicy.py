@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Sequence
+from typing import Sequence
 
 import pandas as pd
 import torch
@@ -12,11 +12,6 @@ from torch import nn
 from ..evaluate.generate import encode_prompts, generate_responses
 from ..models import LasaModel
 from ..steer import Intervention, steer
-
-
-def teacher(model: LasaModel, intervention: Intervention) -> Callable[[], ContextManager]:
-    """The teacher as an ``intervention=`` argument of the evaluate functions: ``model`` under ``steer(model, intervention)``."""
-    return lambda: steer(model, intervention)
 
 
 @dataclass(frozen=True)
@@ -63,7 +58,7 @@ def teacher_sequences(
 ) -> tuple[pd.DataFrame, Sequences]:
     """The teacher's greedy responses to ``prompts`` (``generate_responses`` under the intervention) and their token ids."""
     responses = generate_responses(
-        model, prompts, max_new_tokens, batch_size, intervention=teacher(model, intervention), progress=progress
+        model, prompts, max_new_tokens, batch_size, intervention=intervention, progress=progress
     )
     return responses, response_sequences(model, responses, max_new_tokens)
 
@@ -126,7 +121,7 @@ def sequence_kl(
         rows = list(range(start, min(start + batch_size, len(sequences))))
         batch = pad_sequences(sequences, rows, model.tokenizer.pad_token_id, model.device)
         with torch.inference_mode():
-            with teacher(model, intervention)():
+            with steer(model, intervention):
                 teacher_logits = continuation_logits(model.hf_model, batch)
             kl = token_kl(teacher_logits, continuation_logits(student, batch)) * batch.mask
         for r, i in enumerate(rows):

@@ -13,7 +13,7 @@ from ..evaluate.prompts import check_eval_prompts, eval_prompts
 from ..evaluate.refusal import Judge
 from ..models import LasaModel, load_model
 from ..steer import Intervention
-from .onpolicy import response_sequences, sequence_kl, teacher
+from .onpolicy import response_sequences, sequence_kl
 
 COLUMNS = [
     "teacher_refusal", "student_refusal", "refusal_gap", "teacher_over_refusal", "student_over_refusal",
@@ -84,7 +84,7 @@ def distill_report(
     pupil = student if isinstance(student, LasaModel) else load_model(student, tokenizer=model.tokenizer)
     prompts = check_eval_prompts(eval_prompts(languages, n_harmful, n_harmless, seed) if prompts is None else prompts)
     runs = {}
-    for who, lm, intervene in (("teacher", model, teacher(model, intervention)), ("student", pupil, None)):
+    for who, lm, intervene in (("teacher", model, intervention), ("student", pupil, None)):
         results = evaluate_refusal(
             lm, prompts, intervention=intervene, judge=judge, max_new_tokens=max_new_tokens, batch_size=batch_size,
             progress=progress,

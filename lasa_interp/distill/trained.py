@@ -24,9 +24,9 @@ from ..cache.inputs import as_texts
 from ..data import load_safety_requests
 from ..models import LasaModel, load_model
 from ..models.loading import find_decoder_layers
-from ..steer import Intervention
+from ..steer import Intervention, steer
 from . import checkpoint
-from .onpolicy import Sequences, continuation_logits, pad_sequences, teacher, teacher_sequences, token_kl
+from .onpolicy import Sequences, continuation_logits, pad_sequences, teacher_sequences, token_kl
 
 Texts = Sequence[str] | pd.DataFrame | None
 
@@ -207,7 +207,7 @@ def distill_trained(
             batch = pad_sequences(
                 sequences, batch_rows(step, len(sequences), batch_size, seed), model.tokenizer.pad_token_id, model.device
             )
-            with torch.no_grad(), teacher(model, intervention)():
+            with torch.no_grad(), steer(model, intervention):
                 teacher_logits = continuation_logits(model.hf_model, batch)
             kl = token_kl(teacher_logits, continuation_logits(student, batch))
             tokens = batch.mask.sum()

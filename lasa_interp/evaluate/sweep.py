@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -12,7 +11,7 @@ from tqdm.auto import tqdm
 
 from ..directions import Direction
 from ..models import LasaModel, load_model
-from ..steer import MODES, steer
+from ..steer import Intervention
 from .first_token import first_token_refusal
 from .generate import InterventionLike
 from .prompts import check_eval_prompts
@@ -57,9 +56,9 @@ def score_prompts(
 
 def _configurations(
     model: LasaModel, directions: Direction | Mapping[int, Direction], layers: int | Sequence[int] | None,
-    alphas: Sequence[float], modes: Sequence[str], probe: Any,
-) -> list[tuple[int, float, str, Direction]]:
-    """Every ``(layer, alpha, mode, direction)`` to run, after checking the inputs (ablate: once per layer, alpha NaN)."""
+    alphas: float | Sequence[float], modes: str | Sequence[str], probe: Any, threshold: float | None, positions: str,
+) -> list[tuple[int, float, str, Intervention]]:
+    """Every ``(layer, alpha, mode, intervention)`` to run, all checked before any runs (ablate: once per layer, alpha NaN)."""
     by_layer = {directions.layer: directions} if isinstance(directions, Direction) else dict(directions)
     if not by_layer or not all(isinstance(d, Direction) for d in by_layer.values()):
         raise TypeError("directions must be a Direction or a non-empty {layer: Direction} dict (li.safety_directions).")
@@ -72,19 +71,17 @@ def _configurations(
             f"li.safety_directions(model, layers={chosen})."
         )
     alphas = [alphas] if isinstance(alphas, (int, float)) else list(alphas)
-    bad = [a for a in alphas if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a)]
-    if bad or not alphas:
-        raise ValueError(f"alphas must be finite numbers (at least one); got {bad or alphas!r}.")
     modes = [modes] if isinstance(modes, str) else list(modes)
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise ValueError(f"Unknown mode(s) {unknown or modes!r}; choose from {MODES}.")
-    if "conditional" in modes and probe is None:
-        raise ValueError("mode 'conditional' needs probe= (e.g. li.train_safety_probe(model, layer)) as its gate.")
-    return [
-        (layer, float(alpha), mode, wanted[layer])
-        for layer in chosen for mode in dict.fromkeys(modes) for alpha in ([math.nan] if mode == "ablate" else alphas)
-    ]
+    if not alphas or not modes:
+        raise ValueError(f"Give at least one alpha and one mode; got alphas={alphas!r}, modes={modes!r}.")
+    runs = []
+    for layer in chosen:
+        for mode in dict.fromkeys(modes):
+            for alpha in [math.nan] if mode == "ablate" else alphas:
+                steering = Intervention(wanted[layer], 0.0 if mode == "ablate" else alpha, mode, layer, positions, probe,
+                                        threshold)  # checks alpha, mode and the gate
+                runs.append((layer, float(alpha), mode, steering))
+    return runs
 
 
 def sweep_prompts(
@@ -116,14 +113,12 @@ def sweep_prompts(
     """
     model = model if isinstance(model, LasaModel) else load_model(model)
     prompts = check_eval_prompts(prompts)
-    runs = _configurations(model, directions, layers, alphas, modes, probe)
+    runs = _configurations(model, directions, layers, alphas, modes, probe, threshold, positions)
     options = dict(scorer=scorer, judge=judge, max_new_tokens=max_new_tokens, batch_size=batch_size,
                    chat_template=chat_template, progress=False)
     frames = [score_prompts(model, prompts, **options).assign(layer=pd.NA, alpha=0.0, mode=BASELINE)]
     show = progress if progress is not None else len(runs) * len(prompts) >= 512
-    for layer, alpha, mode, direction in tqdm(runs, desc="sweep", unit="setting", disable=not show):
-        intervention = partial(steer, model, direction, 0.0 if mode == "ablate" else alpha, mode=mode, layers=layer,
-                               positions=positions, probe=probe, threshold=threshold)
+    for layer, alpha, mode, intervention in tqdm(runs, desc="sweep", unit="setting", disable=not show):
         frames.append(score_prompts(model, prompts, intervention, **options).assign(layer=layer, alpha=alpha, mode=mode))
     out = pd.concat(frames, ignore_index=True)
     out["layer"] = out["layer"].astype("Int64")
