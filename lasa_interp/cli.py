@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from .models import BUNDLED
-from .models.bundled import float_copy_dir, part_files
+from .models.bundled import float_copy_dir, float_copy_is_current, part_files
 
 
 def bottleneck_command(args: argparse.Namespace) -> None:
@@ -307,7 +307,10 @@ def models_command(action: str, aliases: list[str]) -> None:
                 installed = "installed"
             except ModuleNotFoundError:
                 installed = "not installed"
-            cached = "float copy cached" if (float_copy_dir(alias) / "config.json").exists() else "not cached"
+            if float_copy_is_current(spec):
+                cached = "float copy cached"
+            else:
+                cached = "stale float copy" if float_copy_dir(alias).exists() else "not cached"
             print(f"{alias:30s} {installed:14s} {cached:18s} {spec.note}")
         return
     unknown = [a for a in aliases if a not in BUNDLED]

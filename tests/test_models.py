@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from transformers import AutoModelForCausalLM
 
 import lasa_interp as li
 from lasa_interp.models import BUNDLED, default_dtype, find_decoder_layers
-from lasa_interp.models.bundled import ensure_float_copy, part_files
+from lasa_interp.models.bundled import STAMP, ensure_float_copy, float_copy_dir, float_copy_is_current, part_files
 from tests.tiny_models import CONFIGS, tiny_model
 
 
@@ -36,6 +38,21 @@ def test_float_copy_matches_the_gguf_model(smollm):
     # A plain model: no GGUF quantizer comes back with it (it would block save_pretrained and training).
     assert getattr(smollm.hf_model, "hf_quantizer", None) is None
     assert "quantization_config" not in smollm.hf_model.config.to_dict()
+
+
+def test_stale_float_copy_is_rebuilt(smollm, tmp_path, monkeypatch):
+    """A copy built by an older version (no stamp, GGUF quantization config kept) is rebuilt, not trusted."""
+    spec = BUNDLED["smollm2-135m-instruct"]
+    stale = tmp_path / "models" / spec.alias
+    shutil.copytree(float_copy_dir(spec.alias), stale)
+    (stale / STAMP).unlink()
+    config = json.loads((stale / "config.json").read_text())
+    (stale / "config.json").write_text(json.dumps({**config, "quantization_config": {"quant_method": "gguf"}}))
+    monkeypatch.setenv("LASA_INTERP_CACHE", str(tmp_path))
+    assert not float_copy_is_current(spec)
+    assert ensure_float_copy(spec) == stale and float_copy_is_current(spec)
+    assert "quantization_config" not in json.loads((stale / "config.json").read_text())
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [spec.alias]  # no build leftovers
 
 
 def test_wrong_hash_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -127,15 +128,32 @@ def _check_hash(spec: BundledModel, got: str) -> None:
         )
 
 
+# Bump when the way float copies are built changes, so copies built by older versions are rebuilt
+# (format 1 kept the GGUF quantization config, which attaches a GGUF quantizer on reload).
+FLOAT_COPY_FORMAT = 2
+STAMP = "lasa_interp_float_copy.json"
+
+
 def float_copy_dir(alias: str) -> Path:
     """Directory of the cached safetensors copy of a bundled model."""
     return cache_dir() / "models" / alias
 
 
-def ensure_float_copy(spec: BundledModel) -> Path:
-    """Return the cached float copy of ``spec``, building it (assemble, verify, dequantise) if absent."""
+def float_copy_is_current(spec: BundledModel) -> bool:
+    """Whether the cached float copy of ``spec`` is complete and was built from this GGUF by this format."""
     final = float_copy_dir(spec.alias)
-    if (final / "config.json").is_file() and any(final.glob("*.safetensors")):
+    try:
+        stamp = json.loads((final / STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    current = stamp == {"format": FLOAT_COPY_FORMAT, "gguf_sha256": spec.sha256}
+    return current and (final / "config.json").is_file() and any(final.glob("*.safetensors"))
+
+
+def ensure_float_copy(spec: BundledModel) -> Path:
+    """Return the cached float copy of ``spec``, building it (assemble, verify, dequantise) if absent or stale."""
+    final = float_copy_dir(spec.alias)
+    if float_copy_is_current(spec):
         return final
     sources = part_files(spec)
     root = ensure_writable(final.parent)
@@ -151,7 +169,9 @@ def ensure_float_copy(spec: BundledModel) -> Path:
             _check_hash(spec, got)
         out_dir = tmp_dir / "float"
         _dequantise(gguf_path, out_dir)
-        if final.exists():  # a stale, incomplete copy from an older version
+        stamp = {"format": FLOAT_COPY_FORMAT, "gguf_sha256": spec.sha256}
+        (out_dir / STAMP).write_text(json.dumps(stamp))
+        if final.exists():  # an incomplete copy, or one built by an older version
             shutil.rmtree(final)
         os.replace(out_dir, final)
     return final
