@@ -43,7 +43,7 @@ def completion_logprob(model, hf_model, prompt: str, completion: str) -> float:
     """Mean log-probability per token of ``completion`` as the assistant's reply to ``prompt``."""
     tok = model.tokenizer
     head = tok.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True)
-    head = head["input_ids"] if isinstance(head, dict) or hasattr(head, "keys") else head
+    head = head["input_ids"] if hasattr(head, "keys") else head  # a BatchEncoding in transformers 5
     tail = tok(completion, add_special_tokens=False)["input_ids"]
     ids = torch.tensor([list(head) + tail])
     with torch.no_grad():
