@@ -28,7 +28,7 @@ from ..directions.inputs import prompt_states
 from ..evaluate import generate_responses, judge_phrases
 from ..models import LasaModel, load_model
 from ..steer import Intervention
-from .trained import Texts, merged, training_prompts
+from .trained import Texts, lora_config, merged, training_prompts
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 
@@ -100,7 +100,6 @@ def distill_kto(
     """
     try:
         from datasets import Dataset
-        from peft import LoraConfig
         from transformers import PrinterCallback
         from trl import KTOConfig, KTOTrainer
     except ImportError as exc:
@@ -117,6 +116,7 @@ def distill_kto(
                                     ("epochs", epochs, 1, "")):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be an int >= {least}, got {value!r}{why}.")
+    lora = lora_config(lora_rank, target_modules)
     prompts = training_prompts(harmful, harmless, languages, n_items, seed)
     refusals = _refusal_texts(refusal, prompts["lang"])
     examples = kto_examples(model, intervention, prompts, refusals, max_new_tokens, batch_size, progress)
@@ -141,11 +141,11 @@ def distill_kto(
             desirable_weight=1.0, undesirable_weight=n_good / n_bad, logging_steps=1, save_strategy="no",
             report_to="none", seed=seed, data_seed=seed, disable_tqdm=not show, use_cpu=model.device.type == "cpu",
         )
-        lora = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0, target_modules=target_modules)
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             trainer = KTOTrainer(
-                model=student, args=args, train_dataset=dataset, processing_class=model.tokenizer, peft_config=lora
+                model=student, args=args, train_dataset=dataset, processing_class=model.tokenizer,
+                peft_config=lora,
             )
             if not show:
                 trainer.remove_callback(PrinterCallback)  # with tqdm off, transformers prints every log line

@@ -77,6 +77,20 @@ def batch_rows(step: int, n: int, batch_size: int, seed: int) -> list[int]:
     return rows
 
 
+def lora_config(lora_rank: int, target_modules: str | list[str]) -> Any:
+    """peft's ``LoraConfig`` of the students: rank ``lora_rank``, alpha twice the rank, no dropout."""
+    try:
+        from peft import LoraConfig
+    except ImportError as exc:
+        raise ImportError(
+            "LoRA distillation needs peft: pip install 'lasa-interp[distill]' (or pass full_layers=[...] to fine-tune "
+            "chosen layers without it)."
+        ) from exc
+    if isinstance(lora_rank, bool) or not isinstance(lora_rank, int) or lora_rank < 1:
+        raise ValueError(f"lora_rank must be an int >= 1, got {lora_rank!r}.")
+    return LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0, target_modules=target_modules)
+
+
 def make_student(
     model: LasaModel, lora_rank: int, target_modules: str | list[str], full_layers: int | Sequence[int] | None, seed: int
 ) -> nn.Module:
@@ -88,16 +102,9 @@ def make_student(
         for layer in model.resolve_layers(full_layers):
             blocks[layer].requires_grad_(True)
         return student.train()
-    try:
-        from peft import LoraConfig, get_peft_model
-    except ImportError as exc:
-        raise ImportError(
-            "LoRA distillation needs peft: pip install 'lasa-interp[distill]' (or pass full_layers=[...] to fine-tune "
-            "chosen layers without it)."
-        ) from exc
-    if not isinstance(lora_rank, int) or lora_rank < 1:
-        raise ValueError(f"lora_rank must be an int >= 1, got {lora_rank!r}.")
-    config = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0, target_modules=target_modules)
+    from peft import get_peft_model
+
+    config = lora_config(lora_rank, target_modules)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return get_peft_model(student, config).train()

@@ -139,6 +139,11 @@ def float_copy_dir(alias: str) -> Path:
     return cache_dir() / "models" / alias
 
 
+def _stamp(spec: BundledModel) -> dict:
+    """What a float copy of ``spec`` records about how it was built."""
+    return {"format": FLOAT_COPY_FORMAT, "gguf_sha256": spec.sha256}
+
+
 def float_copy_is_current(spec: BundledModel) -> bool:
     """Whether the cached float copy of ``spec`` is complete and was built from this GGUF by this format."""
     final = float_copy_dir(spec.alias)
@@ -146,7 +151,7 @@ def float_copy_is_current(spec: BundledModel) -> bool:
         stamp = json.loads((final / STAMP).read_text())
     except (OSError, ValueError):
         return False
-    current = stamp == {"format": FLOAT_COPY_FORMAT, "gguf_sha256": spec.sha256}
+    current = stamp == _stamp(spec)
     return current and (final / "config.json").is_file() and any(final.glob("*.safetensors"))
 
 
@@ -169,8 +174,7 @@ def ensure_float_copy(spec: BundledModel) -> Path:
             _check_hash(spec, got)
         out_dir = tmp_dir / "float"
         _dequantise(gguf_path, out_dir)
-        stamp = {"format": FLOAT_COPY_FORMAT, "gguf_sha256": spec.sha256}
-        (out_dir / STAMP).write_text(json.dumps(stamp))
+        (out_dir / STAMP).write_text(json.dumps(_stamp(spec)))
         if final.exists():  # an incomplete copy, or one built by an older version
             shutil.rmtree(final)
         os.replace(out_dir, final)
